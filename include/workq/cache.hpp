@@ -34,6 +34,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 
 #include "workq/pool.hpp"
@@ -112,6 +113,19 @@ class worker_cache {
     return true;
   }
 
+  /// Take over a full buffer obtained from the pool elsewhere (Go: the
+  /// getfull branch of gcWork.get). Precondition: the cache holds no items.
+  void adopt(buffer* full) {
+    if (b1_ == nullptr) {
+      b2_ = pool_->get_empty();
+    } else {
+      if (!empty()) sync::fatal("worker_cache::adopt: cache still holds items");
+      sync_b1();
+      pool_->put_empty(b1_);
+    }
+    install(full);
+  }
+
   /// Go: balance. Hands work to the pool for idle workers: b2 if it holds
   /// anything, else half of b1 when b1 holds more than a few items.
   void balance() {
@@ -119,6 +133,7 @@ class worker_cache {
     if (b2_->nobj.load() != 0) {
       pool_->put_full(b2_);
       flushed_ = true;
+      ++published_;
       b2_ = pool_->get_empty();
     } else if (size1() > 4) {
       handoff();
@@ -145,6 +160,10 @@ class worker_cache {
   [[nodiscard]] std::size_t size() const { return b1_ == nullptr ? 0 : size1() + b2_->nobj.load(); }
 
   [[nodiscard]] bool flushed_work() const noexcept { return flushed_; }
+  /// Buffers this cache has published to the pool's full stack, ever. A
+  /// drain loop compares it against its last value to know when to wake
+  /// parked waiters (termination_detector::notify_work).
+  [[nodiscard]] std::uint64_t publications() const noexcept { return published_; }
   bool take_flushed_work() noexcept {
     const bool f = flushed_;
     flushed_ = false;
@@ -178,6 +197,7 @@ class worker_cache {
     sync_b1();
     pool_->put_full(b1_);
     flushed_ = true;
+    ++published_;
   }
 
   void give_back(buffer* b) {
@@ -186,6 +206,7 @@ class worker_cache {
     } else {
       pool_->put_full(b);
       flushed_ = true;
+      ++published_;
     }
   }
 
@@ -239,6 +260,7 @@ class worker_cache {
   buffer* b1_ = nullptr;        // primary; its count is top_ - lo_
   buffer* b2_ = nullptr;        // secondary; its count is b2_->nobj
   bool flushed_ = false;
+  std::uint64_t published_ = 0;
 };
 
 WORKQ_NAMESPACE_END

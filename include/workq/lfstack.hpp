@@ -33,8 +33,12 @@
 //   (2) pop's load of the head is acquire: pairs with (1) — directly, or
 //       through the release sequence of later CASes on the head, which are all
 //       read-modify-writes — so `next` and the payload are visible.
-//   (3) pop's CAS is acquire on both outcomes: on failure it returns the head
-//       we dereference in the next round (pairs with (1) like (2)).
+//   (3) pop's CAS is acq_rel on success and acquire on failure. Acquire: on
+//       failure it returns the head we dereference in the next round (pairs
+//       with (1) like (2)). Release: whoever later reads the head this pop
+//       wrote (an acquire load, e.g. empty()) also sees what the popper did
+//       before popping; termination_detector's snapshot relies on it to see
+//       a waiter's withdraw (T2) whenever it sees that waiter's pop (T4).
 //   CASes are strong: identical code on x86-64 and on AArch64 with LSE, and a
 //   far smaller exhaustive search under Relacy (no spurious failures).
 //   `next` itself is an atomic accessed relaxed: the race on it is by design
@@ -112,17 +116,16 @@ class lfstack {
       // Racy by design: n may have been popped and re-pushed meanwhile; the
       // tag makes the CAS below fail in that case.
       const std::uint64_t next = n->next.load(std::memory_order_relaxed);
-      // (3) acquire on both outcomes: pairs with push (1); on failure `old`
-      // is the new head we dereference next round.
-      if (head_.compare_exchange_strong(old, next, std::memory_order_acquire,
+      // (3) acq_rel on success / acquire on failure: pairs with push (1);
+      // on failure `old` is the new head we dereference next round.
+      if (head_.compare_exchange_strong(old, next, std::memory_order_acq_rel,
                                         std::memory_order_acquire))
         return n;
     }
   }
 
-  /// Racy emptiness hint. `mo` lets a caller that builds a protocol on it
-  /// (termination detection) ask for seq_cst; the default acquire pairs with
-  /// push (1).
+  /// Racy emptiness hint. The default acquire pairs with push (1) and with
+  /// pop (3); a caller may ask for another order (relaxed for a pure hint).
   [[nodiscard]] bool empty(std::memory_order mo = std::memory_order_acquire) const {
     return head_.load(mo) == 0;
   }
