@@ -13,7 +13,7 @@
 //   * Verification build (WORKQ_RELACY defined, verify/ only): sync::atomic<T>
 //     wraps rl::atomic<T>, sync::var<T> wraps rl::var<T>, sync::mutex wraps
 //     rl::mutex; every access records the *caller's* function/file/line (via
-//     a trailing defaulted std::source_location argument, so call sites carry
+//     a trailing defaulted sync::loc argument, so call sites carry
 //     no `$`), spin_pause() and yield() become Relacy yields (otherwise full
 //     search reports LIVELOCK), and atomic<T>::wait/notify_* are modelled as a
 //     futex so Relacy reports a lost wake-up as DEADLOCK.
@@ -38,7 +38,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
-#include <source_location>
 #include <thread>
 #include <type_traits>
 
@@ -83,6 +82,20 @@
 WORKQ_NAMESPACE_BEGIN
 namespace sync {
 
+/// A call site, captured by a defaulted argument so the *caller's* location
+/// is recorded (std::source_location's trick, with the builtins that both
+/// GCC and Clang provide).
+struct loc {
+  const char* file;
+  unsigned line;
+  const char* function;
+  static constexpr loc current(const char* file = __builtin_FILE(),
+                               unsigned line = __builtin_LINE(),
+                               const char* function = __builtin_FUNCTION()) noexcept {
+    return {file, line, function};
+  }
+};
+
 /// Known-bad variants ("mutants") that verify/ must prove are caught. A
 /// component marks the line a mutant changes with WORKQ_MUTANT(name); in the
 /// production build the macro is the constant `false` and the mutant branch
@@ -114,14 +127,12 @@ inline constexpr std::size_t cache_line = 64;
 /// Report a broken invariant and stop. Used for the cheap loud checks the Go
 /// runtime calls throw() (lfnodeValidate, "work.nwait > work.nproc", ...).
 /// Under Relacy this fails the current test iteration instead of aborting.
-[[noreturn]] inline void fatal(const char* what,
-                               std::source_location at = std::source_location::current()) {
+[[noreturn]] inline void fatal(const char* what, loc at = loc::current()) {
 #if defined(WORKQ_RELACY)
   rl::ctx().fail_test(what, rl::test_result_user_assert_failed,
-                      rl::debug_info(at.function_name(), at.file_name(), at.line()));
+                      rl::debug_info(at.function, at.file, at.line));
 #endif
-  std::fprintf(stderr, "workq: fatal: %s (%s:%u)\n", what, at.file_name(),
-               static_cast<unsigned>(at.line()));
+  std::fprintf(stderr, "workq: fatal: %s (%s:%u)\n", what, at.file, at.line);
   std::abort();
 }
 
@@ -172,10 +183,8 @@ inline void yield() noexcept { std::this_thread::yield(); }
 #else
 // --------------------------------------------------------------- Relacy model
 
-using loc = std::source_location;
-
 inline rl::debug_info info(const loc& at) noexcept {
-  return rl::debug_info(at.function_name(), at.file_name(), at.line());
+  return rl::debug_info(at.function, at.file, at.line);
 }
 
 inline rl::memory_order to_rl(std::memory_order mo) noexcept {
