@@ -362,6 +362,62 @@ TEST(WorkerCache, ManyItemsRoundTripExactlyOnce) {
   p.reset();
 }
 
+TEST(WorkerCache, PublicationsCountsBuffersPublished) {
+  pool4 p(8);
+  cache4 c(p);
+  EXPECT_EQ(c.publications(), 0u);
+  for (item i = 0; i < 8; ++i) c.put(i);  // both buffers full, nothing published
+  EXPECT_EQ(c.publications(), 0u);
+  c.put(8);  // overflow publishes one
+  EXPECT_EQ(c.publications(), 1u);
+  c.balance();  // b2 (full) is published
+  EXPECT_EQ(c.publications(), 2u);
+  c.take_flushed_work();
+  EXPECT_EQ(c.publications(), 2u);  // never reset: a monotone count
+  c.dispose();                      // b1 {8} goes to full, the empty b2 to empty
+  EXPECT_EQ(c.publications(), 3u);
+  EXPECT_EQ(drain_pool(p).size(), 9u);
+  p.reset();
+}
+
+TEST(WorkerCache, AdoptOnAFreshCache) {
+  pool4 p(8);
+  auto* full = p.get_empty();
+  full->obj[0].store(10);
+  full->obj[1].store(11);
+  full->nobj.store(2);
+  cache4 c(p);
+  c.adopt(full);  // takes an empty secondary from the pool
+  EXPECT_EQ(c.size(), 2u);
+  EXPECT_FALSE(c.empty());
+  EXPECT_EQ(drain_cache(c), (std::vector<item>{11, 10}));
+  EXPECT_EQ(c.publications(), 0u);
+  c.dispose();
+  p.reset();
+}
+
+TEST(WorkerCache, AdoptReturnsTheDryPrimaryToThePool) {
+  pool4 p(4);
+  cache4 c(p);
+  c.put(1);
+  item x;
+  ASSERT_TRUE(c.try_get(x));  // cache holds two empty buffers
+  ASSERT_EQ(p.buffers(), 4u);
+  auto* full = p.get_empty();  // a third buffer, published by hand and taken back
+  full->obj[0].store(42);
+  full->nobj.store(1);
+  p.put_full(full);
+  auto* got = p.try_get_full();
+  ASSERT_EQ(got, full);
+  c.adopt(got);
+  ASSERT_TRUE(c.try_get(x));
+  EXPECT_EQ(x, 42u);
+  EXPECT_FALSE(c.try_get(x));
+  EXPECT_EQ(p.buffers(), 4u);  // the dry primary went back: no new chunk needed
+  c.dispose();
+  p.reset();
+}
+
 using WorkerCacheDeathTest = ::testing::Test;
 
 TEST_F(WorkerCacheDeathTest, PoolResetWhileACacheHoldsBuffers) {
@@ -374,6 +430,19 @@ TEST_F(WorkerCacheDeathTest, PoolResetWhileACacheHoldsBuffers) {
   EXPECT_DEATH(p.reset(), "buffers still held by workers");
   c.dispose();
   p.reset();
+}
+
+TEST_F(WorkerCacheDeathTest, AdoptWhileTheCacheHoldsItems) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  pool4 p(8);
+  cache4 c(p);
+  c.put(1);
+  auto* full = p.get_empty();
+  full->obj[0].store(2);
+  full->nobj.store(1);
+  EXPECT_DEATH(c.adopt(full), "adopt: cache still holds items");
+  p.put_full(full);
+  EXPECT_EQ(drain_cache(c).size(), 2u);
 }
 
 }  // namespace
