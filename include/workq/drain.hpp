@@ -42,7 +42,8 @@
 //
 // On return the cache has been disposed (it holds no buffers): whatever it
 // held is in the pool. The caller owns the cache, the counter and the
-// detector; drain() only borrows them.
+// detector; drain() only borrows them. `detector` may be nullptr in the
+// non-blocking modes (the parameter is not deduced, so a plain nullptr works).
 #pragma once
 
 #include <chrono>
@@ -138,14 +139,15 @@ prefetch_ring<Depth, std::decay_t<Fn>> prefetch_with(Fn&& fn) {
 
 template <class T, std::size_t Capacity, class RootFn, class ScanFn>
 drain_result drain(worker_cache<T, Capacity>& cache, job_counter& roots,
-                   termination_detector<buffer_pool<T, Capacity>>* detector, RootFn&& scan_root,
-                   ScanFn&& scan, const drain_options& opt = {});
+                   std::type_identity_t<termination_detector<buffer_pool<T, Capacity>>>* detector,
+                   RootFn&& scan_root, ScanFn&& scan, const drain_options& opt = {});
 
 /// drain() with a prefetch stage (see prefetch_ring).
 template <class T, std::size_t Capacity, class RootFn, class ScanFn, class Prefetch>
 drain_result drain(worker_cache<T, Capacity>& cache, job_counter& roots,
-                   termination_detector<buffer_pool<T, Capacity>>* detector, RootFn&& scan_root,
-                   ScanFn&& scan, Prefetch&& prefetch, const drain_options& opt) {
+                   std::type_identity_t<termination_detector<buffer_pool<T, Capacity>>>* detector,
+                   RootFn&& scan_root, ScanFn&& scan, Prefetch&& prefetch,
+                   const drain_options& opt) {
   constexpr std::size_t depth = std::decay_t<Prefetch>::depth;
   constexpr std::size_t ring_slots = depth == 0 ? 1 : depth;
   T ring[ring_slots];
@@ -304,8 +306,8 @@ drain_result drain(worker_cache<T, Capacity>& cache, job_counter& roots,
 
 template <class T, std::size_t Capacity, class RootFn, class ScanFn>
 drain_result drain(worker_cache<T, Capacity>& cache, job_counter& roots,
-                   termination_detector<buffer_pool<T, Capacity>>* detector, RootFn&& scan_root,
-                   ScanFn&& scan, const drain_options& opt) {
+                   std::type_identity_t<termination_detector<buffer_pool<T, Capacity>>>* detector,
+                   RootFn&& scan_root, ScanFn&& scan, const drain_options& opt) {
   return drain(cache, roots, detector, std::forward<RootFn>(scan_root), std::forward<ScanFn>(scan),
                no_prefetch{}, opt);
 }

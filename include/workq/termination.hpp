@@ -154,7 +154,11 @@ class termination_detector {
     return true;
   }
 
-  /// Undo pause(): the participant is running again. Must not follow done.
+  /// Undo pause(): the participant is running again. Resuming after
+  /// termination was reached is harmless — termination means no work exists,
+  /// so the participant finds none and pauses (or waits) again, which
+  /// re-establishes nwait == nproc; workers that already returned `done` were
+  /// right to.
   void resume() { depart(); }
 
   /// Go: gcMarkWorkAvailable. Racy hint: a full buffer or a root job exists.
