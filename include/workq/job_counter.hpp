@@ -13,8 +13,9 @@
 //   * try_claim() and claim_batch(k) may be called by any number of threads.
 //     Each index in [0, n) is returned to exactly one caller.
 //   * Overshoot is fine: a claim after exhaustion still increments `next`, so
-//     `next` may exceed `jobs` by at most one per claim attempt. `next` is 64
-//     bits wide, so it cannot wrap in any realistic run.
+//     `next` may exceed `jobs` by at most one batch per claim attempt (a batch
+//     is clamped to `jobs`). `next` is 64 bits wide, so it cannot wrap in any
+//     realistic run.
 //   * has_unclaimed() is a racy hint (Go's `markrootNext < markrootJobs` test
 //     before the drain loop): "false" is final for this cycle, "true" may be
 //     stale by the time the caller acts on it.
@@ -78,11 +79,14 @@ class job_counter {
   /// Claim up to k consecutive jobs with one fetch_add (k >= 1). Beyond Go:
   /// many tiny jobs cost one atomic per batch instead of one each.
   [[nodiscard]] range claim_batch(index k) {
-    if (k == 0) k = 1;
     const index n = jobs_.load(std::memory_order_relaxed);
+    // Clamp k to [1, max(n, 1)]: one batch never needs more than every job,
+    // and the clamp keeps `next` from wrapping however large k is.
+    if (k > n) k = n;
+    if (k == 0) k = 1;
     const index b = next_.fetch_add(k, std::memory_order_relaxed);
     if (b >= n) return {};
-    return {b, b + k < n ? b + k : n};
+    return {b, n - b > k ? b + k : n};
   }
 
   /// Racy hint: may jobs remain unclaimed? "false" is final for this cycle.
