@@ -25,6 +25,11 @@
 //     roots only when get_full says `roots`, and scans what it gets. Whoever
 //     observes termination (B's `done`, A's pause() returning true) asserts
 //     nothing is outstanding; at the end everything was scanned exactly once.
+//     In the 3t variant a third thread (not a participant) sets A's flag.
+//   * termination.resume_after_done: A pauses, resumes and pauses again
+//     (termination.hpp documents resume() after termination as harmless)
+//     while B drains in blocking mode; every observation of termination is
+//     sound and everything is scanned once.
 //   * termination.park.*: lost wake-up. W waiters park in get_full (backoff
 //     {0,0}: they park on the first round); a publisher puts a full buffer
 //     and calls notify_work(), then pauses. A waiter nobody wakes is a Relacy
@@ -36,8 +41,17 @@
 //   late_withdraw   retry pop before leaving nwait: A's pause() sees nwait ==
 //                   nproc and an empty stack while B holds the buffer it just
 //                   popped (USER ASSERT FAILED).
-//   relaxed_announce  relaxed arrive: B's snapshot counts A as waiting without
-//                   seeing the buffer A published before pausing.
+//   relaxed_announce  relaxed arrive: the arrivals no longer synchronise. A's
+//                   snapshot reads the stack from before B's pop (a buffer
+//                   that is gone) and B's reads an nwait without A's arrival,
+//                   so neither declares termination and B parks for good:
+//                   Relacy DEADLOCK (the missed-termination face of the bug;
+//                   the premature-`done` face needs a rarer interleaving).
+//
+// Three-thread suites use random search only: bounded search with three
+// threads does not finish in minutes even at context bound 1 (each futex wait
+// may wake spuriously, and every such wake is a new branch); --long adds a
+// bounded run for the three-worker termination suite.
 #include <cstddef>
 #include <cstdint>
 
@@ -169,11 +183,13 @@ struct block_suite : rl::test_suite<block_suite<Workers, Roots, Depth, PerChunk>
 
 // ------------------------------------------------- 2. preempted A, heap-only B
 // A: until_preempt drain; its scans set its preempt flag after PreemptAfter
-// scans (0: flag set before it starts). Then pause(). B: get_full loop.
+// scans (0: flag set before it starts; kSetter: a third thread, not a
+// participant, sets it at an arbitrary point). Then pause(). B: get_full loop.
+constexpr unsigned kSetter = ~0u;
 template <unsigned Roots, unsigned Depth, unsigned PreemptAfter, std::size_t PerChunk,
           rl::test_result_e Expected = rl::test_result_success>
-struct handoff_suite
-    : rl::test_suite<handoff_suite<Roots, Depth, PreemptAfter, PerChunk, Expected>, 2, Expected> {
+struct handoff_suite : rl::test_suite<handoff_suite<Roots, Depth, PreemptAfter, PerChunk, Expected>,
+                                      PreemptAfter == kSetter ? 3 : 2, Expected> {
   world<Roots, Depth> w;
   workq::sync::atomic<bool> preempt{PreemptAfter == 0};
   unsigned a_scans = 0;
@@ -185,6 +201,10 @@ struct handoff_suite
   }
 
   void thread(unsigned t) {
+    if (t == 2) {  // the setter
+      preempt.store(true, std::memory_order_relaxed);
+      return;
+    }
     cache_t c(*w.pool);
     if (t == 0) {  // A
       drain_options opt;
@@ -348,10 +368,14 @@ int main(int argc, char** argv) {
                                                 depth);
   h.bound_and_random<handoff_suite<2, 1, 2, 2>>("termination.handoff.preempt2.2roots", 2, 100000,
                                                 {}, depth);
+  h.random<handoff_suite<2, 1, kSetter, 2>>("termination.handoff.setter.3t.2roots", 200000, {},
+                                            depth);
 
   // 2. Mutants: each run passes when Relacy finds the bug.
   h.full<handoff_suite<2, 1, 0, 1, uaf>>("termination.mutant.no_root_check", mutant::no_root_check,
                                          depth);
+  h.random<handoff_suite<2, 1, kSetter, 2, uaf>>("termination.mutant.no_root_check.3t", 200000,
+                                                 mutant::no_root_check, depth);
   h.bound_and_random<handoff_suite<1, 1, 1, 1, uaf>>("termination.mutant.late_withdraw", 2, 100000,
                                                      mutant::late_withdraw, depth);
   // A relaxed arrive lets B's snapshot miss A's arrival (B reads an older
