@@ -23,9 +23,12 @@ using workq_verify::boxed;
 using workq_verify::check;
 using workq_verify::mutant;
 
-template <unsigned Threads, unsigned Jobs, unsigned Batch,
+// Hint: also check has_unclaimed() == false is final (two more relaxed loads
+// per claim; they multiply the exhaustive search ~100x).
+template <unsigned Threads, unsigned Jobs, unsigned Batch, bool Hint = true,
           rl::test_result_e Expected = rl::test_result_success>
-struct claim_suite : rl::test_suite<claim_suite<Threads, Jobs, Batch, Expected>, Threads, Expected> {
+struct claim_suite
+    : rl::test_suite<claim_suite<Threads, Jobs, Batch, Hint, Expected>, Threads, Expected> {
   boxed<job_counter> jc;
   int claims[Jobs] = {};                // test bookkeeping (not under test)
   workq::sync::var<std::uint64_t> effect[Jobs];  // a job's output, race-checked
@@ -40,7 +43,7 @@ struct claim_suite : rl::test_suite<claim_suite<Threads, Jobs, Batch, Expected>,
 
   void thread(unsigned t) {
     for (unsigned step = 0;; ++step) {
-      const bool hint = jc->has_unclaimed();
+      const bool hint = Hint ? jc->has_unclaimed() : true;
       // Thread 0 starts with try_claim, the others with a batch; then alternate.
       const bool batch = ((t + step) % 2) == 1;
       bool got = false;
@@ -105,11 +108,19 @@ struct claim_only_suite
 
 int main(int argc, char** argv) {
   workq_verify::harness h(argc, argv);
-  h.full<claim_suite<2, 2, 2>>("job_counter.claim.2t.2jobs");
-  h.bound_and_random<claim_suite<2, 4, 2>>("job_counter.claim.2t.4jobs", 3, 100000);
-  h.bound_and_random<claim_suite<3, 5, 2>>("job_counter.claim.3t.5jobs", 2, 100000);
+  // Exhaustive: mixed try_claim / claim_batch, exactly-once, finish/finished.
+  h.full<claim_suite<2, 4, 2, false>>("job_counter.claim.2t.4jobs");
+  h.full<claim_suite<2, 3, 5, false>>("job_counter.claim.2t.3jobs.batch5");
+  h.bound_and_random<claim_suite<3, 5, 2, false>>("job_counter.claim.3t.5jobs", 3, 100000);
+  // With the has_unclaimed() hint check: bounded + random.
+  h.bound_and_random<claim_suite<2, 4, 2>>("job_counter.claim+hint.2t.4jobs", 4, 100000);
+  h.bound_and_random<claim_suite<3, 5, 2>>("job_counter.claim+hint.3t.5jobs", 2, 100000);
+
+  // Known-bad variant: claim by load + store.
   h.full<claim_only_suite<2, 3, rl::test_result_user_assert_failed>>(
       "job_counter.mutant.claim_load_store.2t", mutant::claim_load_store);
+  h.full<claim_suite<2, 4, 2, false, rl::test_result_user_assert_failed>>(
+      "job_counter.mutant.claim_load_store.mixed.2t", mutant::claim_load_store);
   h.random<claim_only_suite<3, 4, rl::test_result_user_assert_failed>>(
       "job_counter.mutant.claim_load_store.3t", 100000, mutant::claim_load_store);
   return h.finish();
