@@ -49,8 +49,10 @@ struct waiter {
 };
 
 // A small FIFO of prefetched items in front of a LIFO mark stack.
+inline constexpr unsigned prefetch_depth = 16;
+
 struct prefetch_fifo {
-  static constexpr unsigned size = 16;
+  static constexpr unsigned size = prefetch_depth;
   item a[size];
   unsigned head = 0, n = 0;
   bool full() const { return n == size; }
@@ -207,7 +209,9 @@ class mutator_program {
 
 // ---------------------------------------------------------------- workers
 
-struct worker_ctx {
+// One per worker, on its own cache lines: the stats are bumped per object,
+// and two workers' stats sharing a line would cost a coherence miss each.
+struct alignas(sync::cache_line) worker_ctx {
   heap& h;
   bool prefetch_on;
   worker_stats st;
@@ -224,23 +228,10 @@ struct worker_ctx {
     return units;
   }
 
-  // The drain loop's scan callable: the item drain handed us plus up to
-  // `batch` more taken with try_get_fast, through a FIFO of prefetched items;
-  // what is left in the FIFO goes back into the cache before we return (the
-  // drain loop must see every item we hold).
-  std::uint64_t scan(item it, cache_t& c) {
-    if (!prefetch_on) return scan_one(it, c);
-    prefetch_fifo f;
-    f.push(it);
-    std::uint64_t units = 0;
-    for (unsigned budget = 256; budget != 0; --budget) {
-      item x;
-      while (!f.full() && c.try_get_fast(x)) f.push(x);
-      if (f.empty()) break;
-      units += scan_one(f.pop(), c);
-    }
-    while (!f.empty()) c.put(f.pop());
-    return units;
+  // The drain loop runs the prefetch stage (drain.hpp's prefetch_ring): an
+  // item is prefetched when it leaves the cache and scanned 16 items later.
+  static void prefetch_item(item x) {
+    if ((x & 1) == 0) prefetch(reinterpret_cast<const void*>(x));
   }
 
   std::uint64_t scan_globals(std::uint64_t block, cache_t& c) {
@@ -313,8 +304,15 @@ mark_result run_mark(heap& h, const mark_config& cfg) {
       return muts[static_cast<std::size_t>(j - nblocks)]->request_scan(w);
     };
   };
-  const auto scan_fn = [](worker_ctx& wc) {
-    return [&](item it, cache_t& c) { return wc.scan(it, c); };
+  // Every worker runs the same drain, with or without the prefetch stage.
+  const auto run_drain = [&](worker_ctx& wc, cache_t& c, auto&& scan_root,
+                             const drain_options& opt) {
+    const auto scan = [&](item it, cache_t& wcache) { return wc.scan_one(it, wcache); };
+    if (wc.prefetch_on)
+      return drain(c, roots, &det, scan_root, scan,
+                   prefetch_with<prefetch_depth>([](item x) { worker_ctx::prefetch_item(x); }),
+                   opt);
+    return drain(c, roots, &det, scan_root, scan, opt);
   };
 
   // 2. Root scan.
@@ -338,7 +336,7 @@ mark_result run_mark(heap& h, const mark_config& cfg) {
   for (unsigned w = 0; w < dedicated; ++w)
     threads.emplace_back([&, w] {
       cache_t c(pool);
-      const drain_result r = drain(c, roots, &det, conc_root(ctx[w]), scan_fn(ctx[w]));
+      const drain_result r = run_drain(ctx[w], c, conc_root(ctx[w]), drain_options{});
       ctx[w].st.roots += r.roots;
     });
   if (frac > 0) {
@@ -353,7 +351,7 @@ mark_result run_mark(heap& h, const mark_config& cfg) {
       opt.check_every = 4096;
       cache_t c(pool);
       for (;;) {
-        const drain_result r = drain(c, roots, &det, conc_root(ctx[w]), scan_fn(ctx[w]), opt);
+        const drain_result r = run_drain(ctx[w], c, conc_root(ctx[w]), opt);
         ctx[w].st.roots += r.roots;
         if (det.pause()) break;  // we completed termination
         std::this_thread::sleep_for(
@@ -384,12 +382,12 @@ mark_result run_mark(heap& h, const mark_config& cfg) {
   for (unsigned w = 0; w < nworkers; ++w)
     threads.emplace_back([&, w] {
       cache_t c(pool);
-      const drain_result r = drain(
-          c, roots, &det,
+      const drain_result r = run_drain(
+          ctx[w], c,
           [&](job_counter::index j, cache_t& wc) {
             return muts[static_cast<std::size_t>(j)]->flush_held(wc);
           },
-          scan_fn(ctx[w]));
+          drain_options{});
       ctx[w].st.roots += r.roots;
     });
   for (auto& t : threads) t.join();
