@@ -18,11 +18,16 @@ OUT=bench/results
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DWORKQ_BUILD_BENCH=ON \
   -DWORKQ_BUILD_TESTS=OFF -DWORKQ_BUILD_VERIFY=OFF -DWORKQ_BUILD_MARKER=OFF \
   -DWORKQ_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$BUILD" --target termination_bench queue_bench
+cmake --build "$BUILD" --target termination_bench queue_bench mark_bench
 
 mkdir -p "$OUT"
-for b in termination_bench queue_bench; do
+for b in termination_bench queue_bench mark_bench; do
   echo "== $b"
   "$BUILD/bench/$b" --benchmark_out="$OUT/$b.json" --benchmark_out_format=json "$@"
 done
+# Boehm's marker count is fixed per process (GC_MARKERS, read at GC_INIT):
+# a second mark_bench process with one marker, plus its own prefetch baseline.
+echo "== mark_bench (GC_MARKERS=1)"
+GC_MARKERS=1 "$BUILD/bench/mark_bench" --benchmark_filter='seq_prefetch|boehm' \
+  --benchmark_out="$OUT/mark_bench_gc_markers1.json" --benchmark_out_format=json "$@"
 echo "results: $OUT/*.json"
