@@ -427,29 +427,12 @@ mark_result run_mark(heap& h, const mark_config& cfg) {
 
 // ------------------------------------------------------- sequential markers
 
-seq_result mark_sequential_plain(heap& h) {
-  seq_result r;
-  const auto t0 = clock_type::now();
-  seq_heap sh{h};
-  std::vector<item> stack;
-  stack.reserve(1 << 16);
-  const auto push = [&](item x) { stack.push_back(x); };
-  for (std::size_t i = 0; i < h.nglobals(); ++i)
-    if (object* p = h.global_value(i); p != nullptr && sh.try_mark(p)) push(object_item(p));
-  while (!stack.empty()) {
-    const item it = stack.back();
-    stack.pop_back();
-    scan_item(sh, it, push);
-    if ((it & 1) == 0) {
-      ++r.objects;
-      r.bytes += object_bytes(reinterpret_cast<object*>(it)->nfields);
-    }
-  }
-  r.seconds = since(t0);
-  return r;
-}
-
-seq_result mark_sequential_prefetch(heap& h) {
+// The baselines: a depth-first marker with an explicit stack, optionally with
+// the 16-entry FIFO of prefetched objects in front of the stack (Cher,
+// Hosking & Vijaykumar; Boehm's GC_mark_from). Single-threaded: plain
+// load+store mark bits.
+template <bool Prefetch>
+seq_result mark_sequential(heap& h) {
   seq_result r;
   const auto t0 = clock_type::now();
   seq_heap sh{h};
@@ -460,12 +443,19 @@ seq_result mark_sequential_prefetch(heap& h) {
     if (object* p = h.global_value(i); p != nullptr && sh.try_mark(p)) push(object_item(p));
   prefetch_fifo f;
   for (;;) {
-    while (!f.full() && !stack.empty()) {
-      f.push(stack.back());
+    item it;
+    if constexpr (Prefetch) {
+      while (!f.full() && !stack.empty()) {
+        f.push(stack.back());
+        stack.pop_back();
+      }
+      if (f.empty()) break;
+      it = f.pop();
+    } else {
+      if (stack.empty()) break;
+      it = stack.back();
       stack.pop_back();
     }
-    if (f.empty()) break;
-    const item it = f.pop();
     scan_item(sh, it, push);
     if ((it & 1) == 0) {
       ++r.objects;
@@ -475,6 +465,9 @@ seq_result mark_sequential_prefetch(heap& h) {
   r.seconds = since(t0);
   return r;
 }
+
+seq_result mark_sequential_plain(heap& h) { return mark_sequential<false>(h); }
+seq_result mark_sequential_prefetch(heap& h) { return mark_sequential<true>(h); }
 
 // ------------------------------------------------------------------ checker
 
