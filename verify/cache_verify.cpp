@@ -37,8 +37,8 @@ using item = std::uint64_t;
 //   mixed    : put 3, try_get 2, balance(), put 1, dispose
 template <unsigned Threads, std::size_t Capacity, unsigned PerChunk, unsigned Puts,
           rl::test_result_e Expected = rl::test_result_success>
-struct cache_suite : rl::test_suite<cache_suite<Threads, Capacity, PerChunk, Puts, Expected>,
-                                    Threads, Expected> {
+struct cache_suite
+    : rl::test_suite<cache_suite<Threads, Capacity, PerChunk, Puts, Expected>, Threads, Expected> {
   using pool_t = workq::buffer_pool<item, Capacity>;
   using cache_t = workq::worker_cache<item, Capacity>;
   static constexpr unsigned per_thread = 8;
@@ -128,9 +128,9 @@ int main(int argc, char** argv) {
   h.bound_and_random<cache_suite<2, 5, 2, 5>>("cache.2t.cap5.handoff", 3, 100000);
   // relaxed_publish also breaks the cache's hand-over (it goes through the
   // pool's stacks).
-  h.bound<cache_suite<2, 2, 2, 5, rl::test_result_data_race>>(
-      "cache.mutant.relaxed_publish.2t", 2, mutant::relaxed_publish);
-  h.random<cache_suite<3, 2, 1, 5, rl::test_result_data_race>>(
-      "cache.mutant.relaxed_publish.3t", 100000, mutant::relaxed_publish);
+  h.bound<cache_suite<2, 2, 2, 5, rl::test_result_data_race>>("cache.mutant.relaxed_publish.2t", 2,
+                                                              mutant::relaxed_publish);
+  h.random<cache_suite<3, 2, 1, 5, rl::test_result_data_race>>("cache.mutant.relaxed_publish.3t",
+                                                               100000, mutant::relaxed_publish);
   return h.finish();
 }

@@ -132,11 +132,11 @@ inline const char* mutant_name(mutant m) {
 /// One run of one suite under one scheduler.
 struct run_spec {
   sched scheduler = sched::full;
-  unsigned context_bound = 0;         ///< sched::bound only
-  rl::iteration_t iterations = 0;     ///< sched::random only
-  unsigned depth_limit = 2000;        ///< Relacy execution_depth_limit (scheduling points)
-  mutant active = mutant::none;       ///< known-bad variant to enable for this run
-  bool scale_in_long_mode = true;     ///< apply --long scaling to bound / iterations
+  unsigned context_bound = 0;      ///< sched::bound only
+  rl::iteration_t iterations = 0;  ///< sched::random only
+  unsigned depth_limit = 2000;     ///< Relacy execution_depth_limit (scheduling points)
+  mutant active = mutant::none;    ///< known-bad variant to enable for this run
+  bool scale_in_long_mode = true;  ///< apply --long scaling to bound / iterations
 };
 
 class harness {
@@ -157,7 +157,8 @@ class harness {
         std::exit(2);
       }
     }
-    if (const char* f = std::getenv("WORKQ_VERIFY_LONG_FACTOR")) long_factor_ = std::strtoull(f, nullptr, 10);
+    if (const char* f = std::getenv("WORKQ_VERIFY_LONG_FACTOR"))
+      long_factor_ = std::strtoull(f, nullptr, 10);
     if (long_factor_ == 0) long_factor_ = 1;
     std::printf("%-6s %-44s %3s %-6s %5s %12s %9s  %s\n", "result", "suite", "thr", "sched",
                 "bound", "iterations", "seconds", "verdict");
@@ -244,11 +245,12 @@ class harness {
     }
 
     char bound_txt[16] = "-";
-    if (s.scheduler == sched::bound) std::snprintf(bound_txt, sizeof bound_txt, "%u", s.context_bound);
+    if (s.scheduler == sched::bound)
+      std::snprintf(bound_txt, sizeof bound_txt, "%u", s.context_bound);
 
     if (list_) {
-      std::printf("%-6s %-44s %3u %-6s %5s %12s %9s  expect %s, mutant %s\n", "plan", name,
-                  threads, sched_name(s.scheduler), bound_txt,
+      std::printf("%-6s %-44s %3u %-6s %5s %12s %9s  expect %s, mutant %s\n", "plan", name, threads,
+                  sched_name(s.scheduler), bound_txt,
                   s.scheduler == sched::random ? std::to_string(s.iterations).c_str() : "-", "-",
                   rl::test_result_str(expected), mutant_name(s.active));
       return true;

@@ -30,7 +30,7 @@ template <unsigned Threads, unsigned Jobs, unsigned Batch, bool Hint = true,
 struct claim_suite
     : rl::test_suite<claim_suite<Threads, Jobs, Batch, Hint, Expected>, Threads, Expected> {
   boxed<job_counter> jc;
-  int claims[Jobs] = {};                // test bookkeeping (not under test)
+  int claims[Jobs] = {};                         // test bookkeeping (not under test)
   workq::sync::var<std::uint64_t> effect[Jobs];  // a job's output, race-checked
 
   void before() { jc.make(Jobs); }

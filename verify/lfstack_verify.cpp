@@ -33,7 +33,7 @@ using workq_verify::mutant;
 
 struct node : lfnode {
   workq::sync::var<std::uint64_t> payload;  // index * 1000 + version; race-checked
-  int owner = -1;                            // test bookkeeping: thread holding it, or -1
+  int owner = -1;                           // test bookkeeping: thread holding it, or -1
 };
 
 inline constexpr std::uint64_t stride = 1000;
@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
       "lfstack.mutant.untagged_head.reuse.3t", 100000, mutant::untagged_head);
   h.full<handoff_suite<2, 3, rl::test_result_data_race>>(
       "lfstack.mutant.relaxed_publish.handoff.2t", mutant::relaxed_publish);
-  h.bound<reuse_suite<2, 3, rl::test_result_data_race>>(
-      "lfstack.mutant.relaxed_publish.reuse.2t", 3, mutant::relaxed_publish);
+  h.bound<reuse_suite<2, 3, rl::test_result_data_race>>("lfstack.mutant.relaxed_publish.reuse.2t",
+                                                        3, mutant::relaxed_publish);
   return h.finish();
 }

@@ -163,9 +163,9 @@ int main(int argc, char** argv) {
   // hand-off, and anywhere (count or contents) in the mixed scenario.
   h.full<handoff_suite<2, 1, 2, rl::test_result_data_race>>(
       "pool.mutant.relaxed_publish.handoff.2t", mutant::relaxed_publish);
-  h.bound<pool_suite<2, 2, 2, rl::test_result_data_race>>(
-      "pool.mutant.relaxed_publish.mixed.2t", 2, mutant::relaxed_publish);
-  h.random<pool_suite<3, 1, 2, rl::test_result_data_race>>(
-      "pool.mutant.relaxed_publish.mixed.3t", 100000, mutant::relaxed_publish);
+  h.bound<pool_suite<2, 2, 2, rl::test_result_data_race>>("pool.mutant.relaxed_publish.mixed.2t", 2,
+                                                          mutant::relaxed_publish);
+  h.random<pool_suite<3, 1, 2, rl::test_result_data_race>>("pool.mutant.relaxed_publish.mixed.3t",
+                                                           100000, mutant::relaxed_publish);
   return h.finish();
 }
