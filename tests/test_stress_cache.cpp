@@ -84,9 +84,7 @@ TEST_P(CacheStress, ProducersConsumersExactlyOnce) {
     c.dispose();
     sum.fetch_add(local_sum, std::memory_order_relaxed);
   };
-  std::vector<std::thread> ts;
-  for (int t = 0; t < nthreads; ++t) ts.emplace_back(worker, t);
-  for (auto& th : ts) th.join();
+  workq_test::run_threads(nthreads, worker);
 
   seen.expect_all_once();
   EXPECT_EQ(consumed.load(), total);
@@ -137,9 +135,7 @@ TEST_P(CacheStress, TaskTreeExactlyOnce) {
     sum.fetch_add(local_sum, std::memory_order_relaxed);
     per_thread[static_cast<std::size_t>(t)] = mine;
   };
-  std::vector<std::thread> ts;
-  for (int t = 0; t < nthreads; ++t) ts.emplace_back(worker, t);
-  for (auto& th : ts) th.join();
+  workq_test::run_threads(nthreads, worker);
 
   seen.expect_all_once();
   EXPECT_EQ(consumed.load(), total);

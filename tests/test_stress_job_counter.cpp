@@ -80,9 +80,7 @@ TEST_P(JobCounterStress, MixedClaimsExactlyOnce) {
       sync.arrive_and_wait();  // round r ends: quiescent
     }
   };
-  std::vector<std::thread> ts;
-  for (int t = 0; t < nthreads; ++t) ts.emplace_back(worker, t);
-  for (auto& th : ts) th.join();
+  workq_test::run_threads(nthreads, worker);
   for (auto& s : seen) s->expect_all_once();
   EXPECT_EQ(sum.load(), rounds * workq_test::sum_below(n));
   EXPECT_EQ(round, 2 * rounds);

@@ -76,9 +76,7 @@ TEST_P(LfStackStress, MessagesExactlyOnce) {
     }
     sum.fetch_add(local_sum, std::memory_order_relaxed);
   };
-  std::vector<std::thread> ts;
-  for (int t = 0; t < nthreads; ++t) ts.emplace_back(worker, t);
-  for (auto& th : ts) th.join();
+  workq_test::run_threads(nthreads, worker);
 
   seen.expect_all_once();
   EXPECT_EQ(sum.load(), workq_test::sum_below(total));
@@ -115,9 +113,7 @@ TEST_P(LfStackStress, ChurnKeepsEveryNode) {
     }
     pops.fetch_add(local, std::memory_order_relaxed);
   };
-  std::vector<std::thread> ts;
-  for (int t = 0; t < nthreads; ++t) ts.emplace_back(worker);
-  for (auto& th : ts) th.join();
+  workq_test::run_threads(nthreads, [&](int) { worker(); });
 
   std::set<lfnode*> distinct;
   EXPECT_EQ(count_distinct(s, nodes, distinct), nnodes);

@@ -57,9 +57,7 @@ TEST_P(PoolStress, ItemsExactlyOnce) {
     }
     sum.fetch_add(local_sum, std::memory_order_relaxed);
   };
-  std::vector<std::thread> ts;
-  for (int t = 0; t < nthreads; ++t) ts.emplace_back(worker, t);
-  for (auto& th : ts) th.join();
+  workq_test::run_threads(nthreads, worker);
 
   seen.expect_all_once();
   EXPECT_EQ(sum.load(), workq_test::sum_below(total));
@@ -95,9 +93,7 @@ TEST_P(PoolStress, GetEmptyNeverHandsOutABufferTwice) {
       held.clear();
     }
   };
-  std::vector<std::thread> ts;
-  for (int t = 0; t < nthreads; ++t) ts.emplace_back(worker);
-  for (auto& th : ts) th.join();
+  workq_test::run_threads(nthreads, [&](int) { worker(); });
   EXPECT_EQ(taken.load(), rounds * 5 * nthreads);
   EXPECT_LE(pool.buffers(), static_cast<std::size_t>(5 * nthreads + 2));  // at most one spare chunk
   pool.reset();

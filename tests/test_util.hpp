@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace workq_test {
 
@@ -66,6 +68,15 @@ class exactly_once {
 
 /// Sum of 0..n-1.
 inline std::uint64_t sum_below(std::uint64_t n) { return n * (n - 1) / 2; }
+
+/// Run fn(t) on n threads (t = 0 .. n-1) and join them all.
+template <class Fn>
+void run_threads(int n, Fn&& fn) {
+  std::vector<std::thread> ts;
+  ts.reserve(static_cast<std::size_t>(n));
+  for (int t = 0; t < n; ++t) ts.emplace_back([&fn, t] { fn(t); });
+  for (auto& th : ts) th.join();
+}
 
 inline std::string threads_name(const ::testing::TestParamInfo<int>& info) {
   return std::to_string(info.param) + "threads";
